@@ -65,8 +65,14 @@ class Config:
             raise ValueError(f"epochs must be an integer >= 1, got {self.epochs!r}")
         check_positive(self.lr, "lr")
         check_positive(self.solve_threshold, "solve_threshold")
-        if not math.isfinite(self.weight_decay) or self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be finite and >= 0, got {self.weight_decay!r}")
+        check_non_negative(self.weight_decay, "weight_decay")
+
+
+def check_non_negative(value: float, name: str) -> None:
+    """Raise ValueError unless value is a finite number of at least 0."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not is_number or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 def check_positive(value: float, name: str) -> None:
