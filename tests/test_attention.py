@@ -1,8 +1,8 @@
 """Tests of scaled dot-product attention and the SelfAttention layer.
 
 The reference is PyTorch's own torch.nn.functional.scaled_dot_product_attention.
-It returns only the output; passing the identity matrix as the values makes
-its output equal to the attention weights, which gives a reference for those too.
+It returns only the output. With the identity matrix as the values, that
+output equals the attention weights, so it is a reference for those too.
 """
 
 import math
