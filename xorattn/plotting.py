@@ -378,7 +378,7 @@ def plot_result(result: TrainResult) -> Figure:
     """Summarise a training run in one figure.
 
     The top row shows the loss curve, the representation (when d_repr is 2)
-    and the decision boundary; the bottom row shows the mixing weights for
+    and the decision boundary. The bottom row shows the mixing weights for
     the four inputs.
     """
     tokens, _ = xor_dataset()
