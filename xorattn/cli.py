@@ -120,51 +120,56 @@ def build_parser(prog: str = "xorattn") -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
+    training_options = parser.add_argument_group("training")
+    training_options.add_argument(
         "--seed", type=int, default=0, metavar="N",
         help=f"seed of the initial weights, an integer from 0 to {MAX_SEED} (default: %(default)s)",
     )
-    parser.add_argument(
+    training_options.add_argument(
         "--epochs", type=int, default=defaults.epochs, metavar="N",
         help="number of full-batch training steps on the four inputs, >= 1 (default: %(default)s)",
     )
-    parser.add_argument(
+    training_options.add_argument(
         "--lr", type=float, default=defaults.lr, metavar="RATE",
         help="Adam learning rate (step size), > 0 (default: %(default)s)",
     )
-    parser.add_argument(
+    training_options.add_argument(
         "--weight-decay", type=float, default=defaults.weight_decay, metavar="RATE",
         help="decoupled weight decay coefficient, >= 0: AdamW shrinks each trained weight "
         "by lr * RATE per step; 0 trains with plain Adam (default: %(default)s)",
     )
-    parser.add_argument(
+    training_options.add_argument(
         "--freeze-attention", action="store_true",
         help="keep the query, key and value maps at their initial random values "
         "and train only the readout",
     )
-    parser.add_argument(
+
+    model_options = parser.add_argument_group("model")
+    model_options.add_argument(
         "--d-k", type=int, default=defaults.d_k, metavar="N",
         help="size of queries and keys, >= 1 (default: %(default)s)",
     )
-    parser.add_argument(
+    model_options.add_argument(
         "--d-v", type=int, default=defaults.d_v, metavar="N",
         help="size of values, >= 1; the readout gets 2 * d_v features (default: %(default)s)",
     )
-    parser.add_argument(
+    model_options.add_argument(
         "--d-repr", type=int, default=defaults.d_repr, metavar="N",
         help="size of the representation that the final linear layer reads, >= 1; "
         "representation.png needs 2 (default: %(default)s)",
     )
-    parser.add_argument(
+    model_options.add_argument(
         "--mixing", default=defaults.mixing, metavar="{" + ",".join(MIXINGS) + "}",
         help="how the two tokens are mixed: 'attention' uses softmax(Q K^T / sqrt(d_k)), "
         "'uniform' averages the two values, 'identity' does not mix (default: %(default)s)",
     )
-    parser.add_argument(
+
+    output_options = parser.add_argument_group("output")
+    output_options.add_argument(
         "--log-every", type=int, default=100, metavar="N",
         help="print the loss every N epochs; 0 prints no progress lines (default: %(default)s)",
     )
-    parser.add_argument(
+    output_options.add_argument(
         "--out", type=Path, metavar="DIR",
         help="save loss_curve.png, attention_weights.png, representation.png and "
         "decision_boundary.png into DIR, creating it if missing (default: no figures)",
