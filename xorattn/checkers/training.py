@@ -111,6 +111,9 @@ def check_first_epoch_below(first_epoch_below: Callable, result: TrainResult | N
         answer = as_epoch(call_student(first_epoch_below, f"losses {list(values)}, threshold {threshold}", losses, threshold), where)
         if answer == expected:
             continue
+        at_or_below = next((epoch for epoch, loss in enumerate(values, start=1) if loss <= threshold), None)
+        if answer == at_or_below:
+            raise Failure(f"{where} you returned {answer}, expected {expected}: a loss equal to the threshold is not below it.")
         if expected is not None and answer == expected - 1:
             raise Failure(f"{where} you returned {answer}, expected {expected}: losses[0] is epoch 1, so add 1 to the index.")
         if expected is None:
