@@ -12,6 +12,7 @@ import types
 from pathlib import Path
 
 import pytest
+import torch
 
 from xorattn import cli
 
@@ -254,3 +255,13 @@ def test_sweep_help(tmp_path):
     process = run_cli("sweep", "--help", cwd=tmp_path)
     assert process.returncode == 0, process.stderr
     assert "usage:" in process.stdout
+
+
+def test_main_restores_thread_count(capsys):
+    original = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert cli.main(["--epochs", "5", "--log-every", "0"]) == 0
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(original)
