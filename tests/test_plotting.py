@@ -176,6 +176,12 @@ def test_attention_colour_limits_fixed():
 def test_attention_one_shared_colourbar(outputs):
     fig = plot_attention_weights(outputs.attn_weights)
     assert len(fig.axes) == 5  # four heatmaps and one colour bar
+    assert fig.axes[4].get_ylabel() == "attention weight"
+
+
+def test_attention_colourbar_label():
+    fig = plot_attention_weights(torch.full((4, 2, 2), 0.5), label="mixing weight")
+    assert fig.axes[4].get_ylabel() == "mixing weight"
 
 
 def test_attention_cells_annotated():

@@ -303,13 +303,18 @@ def save_figures(result: TrainResult, out_dir: Path) -> list[Path]:
     with torch.no_grad():
         output = result.model(tokens)
     mixing = result.config.mixing
-    weights_title = "Attention weights" if mixing == "attention" else f"Mixing weights ({mixing})"
+    if mixing == "attention":
+        weights_title, weights_label = "Attention weights", "attention weight"
+    else:
+        weights_title, weights_label = f"Mixing weights ({mixing})", "mixing weight"
 
     figures = {
         "loss_curve": plotting.plot_loss_curve(
             result.losses, threshold=result.config.solve_threshold, solved_epoch=result.solved_epoch
         ),
-        "attention_weights": plotting.plot_attention_weights(output.attn_weights, title=weights_title),
+        "attention_weights": plotting.plot_attention_weights(
+            output.attn_weights, title=weights_title, label=weights_label
+        ),
     }
     if result.config.d_repr == 2:
         figures["representation"] = plotting.plot_representation(

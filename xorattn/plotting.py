@@ -97,6 +97,7 @@ def plot_attention_weights(
     *,
     bits: Sequence[Sequence[float]] = XOR_BITS,
     title: str = "Attention weights",
+    label: str = "attention weight",
 ) -> Figure:
     """Draw one 2x2 heatmap of attention weights per input, side by side.
 
@@ -115,6 +116,8 @@ def plot_attention_weights(
     title : str, default "Attention weights"
         Figure title; only set when this function makes the figure, since the
         caller's figure may hold other plots.
+    label : str, default "attention weight"
+        Colour bar label, for example "mixing weight" for the fixed mixings.
 
     Returns
     -------
@@ -147,7 +150,7 @@ def plot_attention_weights(
     for ax, matrix, input_bits in zip(axes, weights, bits):
         image = draw_weight_matrix(ax, matrix, input_bits)
     axes[0].set_ylabel("query token")
-    fig.colorbar(image, ax=axes, label="attention weight", shrink=0.8)
+    fig.colorbar(image, ax=axes, label=label, shrink=0.8)
     return fig
 
 
@@ -403,7 +406,8 @@ def plot_result(result: TrainResult) -> Figure:
         )
         representation_ax.set_axis_off()
     plot_decision_boundary(result.model, boundary_ax)
-    plot_attention_weights(output.attn_weights, weight_axes)
+    label = "attention weight" if result.config.mixing == "attention" else "mixing weight"
+    plot_attention_weights(output.attn_weights, weight_axes, label=label)
 
     outcome = f"solved at epoch {result.solved_epoch}" if result.solved else "not solved"
     seed = "" if result.seed is None else f"seed {result.seed}, "
