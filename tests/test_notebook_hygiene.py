@@ -7,7 +7,7 @@ the machine it was run on. Its widget metadata, if any, must have the
 "state" key that GitHub needs to render the notebook.
 
 Each check function takes a notebook and returns a list of problems, each
-naming the cell, so a failing test says what to fix and where.
+naming the cell, so a failing test shows what to fix and where.
 """
 
 import json
