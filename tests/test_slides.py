@@ -124,6 +124,6 @@ def test_notebook_converts_to_slides(path):
 
     html = export_slides(nb, reveal_scroll=True)
 
-    title = next(source_text(cell) for cell in nb.cells if source_text(cell).startswith("# "))
+    title = next(source_text(cell) for cell in nb.cells if cell.cell_type == "markdown" and source_text(cell).startswith("# "))
     assert len(re.findall(r"<section\b", html)) == count_sections(nb)
     assert title.split("\n", 1)[0].split("· ", 1)[-1] in html
