@@ -37,6 +37,9 @@ from .data import xor_dataset
 from .model import XorAttentionModel, build_model
 from .variants import CONFIGS, VARIANTS, check_variant, get_config, variant_config
 
+# torch.Generator.manual_seed accepts seeds from 0 up to 2**64 - 1.
+MAX_SEED = 2**64 - 1
+
 # Value of solved_epoch and diverged_epoch for seeds where that never happened.
 NOT_REACHED = -1
 
@@ -339,7 +342,7 @@ class SweepBatch:
         """Return a parameter for the first n_rows rows (all rows if None), shape (*shape, n_rows)."""
         parts, covered = [], 0
         for block in self.blocks[parameter]:
-            if n_rows is not None and covered >= n_rows:
+            if n_rows is not None and covered >= n_rows and parts:
                 break
             values = block.values
             if n_rows is not None and covered + values.shape[-1] > n_rows:
@@ -620,13 +623,15 @@ def fixed_mixing_weights(mixing: str, n_seeds: int) -> torch.Tensor:
 
 def check_seeds(seeds: int | Sequence[int], first_seed: int) -> list[int]:
     """Return the seeds as a list, or raise ValueError for a bad count, seed or duplicate."""
-    if isinstance(first_seed, bool) or not isinstance(first_seed, int) or first_seed < 0:
-        raise ValueError(f"first_seed must be an integer >= 0, got {first_seed!r} instead")
+    if isinstance(first_seed, bool) or not isinstance(first_seed, int) or not 0 <= first_seed <= MAX_SEED:
+        raise ValueError(f"first_seed must be an integer from 0 to {MAX_SEED}, got {first_seed!r} instead")
     if isinstance(seeds, bool):
         raise ValueError(f"seeds must be a number of seeds or a list of seeds, got {seeds!r} instead")
     if isinstance(seeds, int):
         if seeds < 1:
             raise ValueError(f"number of seeds must be at least 1, got {seeds} instead")
+        if first_seed + seeds - 1 > MAX_SEED:
+            raise ValueError(f"seeds must be at most {MAX_SEED}, got {seeds} seeds from {first_seed}")
         return list(range(first_seed, first_seed + seeds))
 
     seed_list = list(seeds)
@@ -634,8 +639,8 @@ def check_seeds(seeds: int | Sequence[int], first_seed: int) -> list[int]:
         raise ValueError("seeds must contain at least one seed, got an empty list")
     seen = set()
     for seed in seed_list:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"each seed must be an integer >= 0, got {seed!r} instead")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"each seed must be an integer from 0 to {MAX_SEED}, got {seed!r} instead")
         if seed in seen:
             raise ValueError(f"seeds must be distinct, got seed {seed} more than once")
         seen.add(seed)
