@@ -712,13 +712,10 @@ class ExperimentPanel:
         self.loss_line = self.plot.track(loss_line)
         threshold = Config().solve_threshold
         self.loss_ax.axhline(threshold, color="grey", linestyle="--")
-        self.loss_ax.text(
-            0.99, threshold, f"solve threshold ({threshold:g})", color="grey", ha="right", va="bottom",
-            transform=self.loss_ax.get_yaxis_transform(),
-        )
         self.loss_ax.set_ylim(LOSS_FLOOR, 10.0)
         self.loss_ax.set_yscale("log")
-        self.loss_ax.set_title("Training loss")
+        # A legend would sit under the loss curve, which is drawn over the background.
+        self.loss_ax.set_title(f"Training loss (dashed: solve threshold {threshold:g})")
         self.loss_ax.set_xlabel("epoch (full-batch step)")
         self.loss_ax.set_ylabel("mean squared error (log scale)")
         # Two lines, like the title of a finished run, so the layout leaves room for it.
