@@ -5,7 +5,8 @@ Each test starts its own server (JupyterLab or Jupyter Notebook 7) on
 file is never saved over. It runs all cells from the Run menu, waits for the
 three panels, checks that no output shows an error, moves the training
 scrubber's epoch slider with the keyboard and checks that the plot image
-changed. Screenshots go to test-artifacts/ in the repository root.
+changed. Screenshots go to test-artifacts/ in the repository root, or to
+the folder named by XORATTN_ARTIFACTS_DIR.
 
 Chromium comes from Debian (/usr/bin/chromium), not from `playwright
 install`. Without it the tests are skipped, unless XORATTN_REQUIRE_BROWSER=1
@@ -34,7 +35,8 @@ pytestmark = pytest.mark.browser
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_NAME = "04_decision_boundaries_and_sliders.ipynb"
-ARTIFACT_DIR = REPOSITORY_ROOT / "test-artifacts"
+# Screenshots and server logs; CI points XORATTN_ARTIFACTS_DIR at the folder it keeps.
+ARTIFACT_DIR = Path(os.environ.get("XORATTN_ARTIFACTS_DIR") or REPOSITORY_ROOT / "test-artifacts")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -189,7 +191,7 @@ def jupyter_server(request, tmp_path, chromium_executable) -> JupyterServer:
         yield JupyterServer(app, base_url, token, notebook_url, log_path)
     finally:
         stop_server(process)
-        ARTIFACT_DIR.mkdir(exist_ok=True)
+        ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)
         shutil.copy(log_path, ARTIFACT_DIR / log_path.name)
 
 
@@ -284,7 +286,7 @@ def screenshot_when_changed(locator, before: bytes, timeout_s: float) -> bytes:
 def test_notebook_sliders_in_browser(jupyter_server, page):
     """Notebook 04 runs in the browser, shows its three panels, and the epoch slider redraws the plot."""
     app = jupyter_server.app
-    ARTIFACT_DIR.mkdir(exist_ok=True)
+    ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)
     page.goto(jupyter_server.notebook_url, wait_until="domcontentloaded")
     try:
         page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=SERVER_START_TIMEOUT_S * 1000)
