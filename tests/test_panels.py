@@ -23,6 +23,7 @@ from xorattn.panels import (
     ExperimentPanel,
     InputInspector,
     TrainingScrubber,
+    compare_boundaries,
     format_inspection,
 )
 from xorattn.plotting import evaluate_on_grid
@@ -506,3 +507,21 @@ def test_experiment_widgets_start_from_last_run():
     assert panel.controls["seed"].value == 3
     assert panel.controls["d_repr"].value == 5
     assert bytes(panel.image.value).startswith(b"\x89PNG")
+
+
+# ---------------------------------------------------------------- static comparison
+
+
+def test_compare_boundaries_layout(short_run):
+    """One boundary plot per model, titled by its key, and one shared colour bar."""
+    figure = compare_boundaries({"trained": short_run.model, "x1 only": x1_only})
+    titles = [ax.get_title() for ax in figure.axes]
+    assert titles[:2] == ["trained", "x1 only"]
+    assert len(figure.axes) == 3
+    assert figure.axes[2].get_ylabel() == "prediction (clipped to ±1.5)"
+    assert plt.get_fignums() == []
+
+
+def test_compare_boundaries_rejects_empty():
+    with pytest.raises(ValueError, match="models must name at least one model, got an empty mapping"):
+        compare_boundaries({})
