@@ -51,7 +51,10 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     shrink = 1 + z**2 / n
     centre = (rate + z**2 / (2 * n)) / shrink
     half_width = z / shrink * math.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2))
-    return max(0.0, centre - half_width), min(1.0, centre + half_width)
+    # At 0 or n successes one bound is exactly 0 or 1; computing it would leave a rounding error.
+    low = 0.0 if successes == 0 else centre - half_width
+    high = 1.0 if successes == n else centre + half_width
+    return low, high
 
 
 def check_count(value: int, name: str, minimum: int) -> None:
@@ -122,8 +125,10 @@ def summarize_sweep(result: SweepResult, confidence: float = 0.95) -> SweepSumma
 
 def format_table(summaries: Iterable[SweepSummary]) -> str:
     """Return the summaries as a fixed-width text table, one line per configuration."""
+    summaries = list(summaries)
+    width = max([len("variant"), *(len(summary.name) for summary in summaries)])
     header = (
-        f"{'variant':<10} {'solved':>10} {'rate':>7} {'95% interval':>16} {'median epoch':>13} "
+        f"{'variant':<{width}} {'solved':>10} {'rate':>7} {'95% interval':>16} {'median epoch':>13} "
         f"{'diverged':>9}   final loss q25 / median / q75"
     )
     lines = [header, "-" * len(header)]
@@ -132,7 +137,7 @@ def format_table(summaries: Iterable[SweepSummary]) -> str:
         epoch = "-" if summary.median_solved_epoch is None else f"{summary.median_solved_epoch:.0f}"
         losses = " / ".join(f"{value:.2g}" for value in summary.loss_quartiles)
         lines.append(
-            f"{summary.name:<10} {f'{summary.n_solved}/{summary.n_seeds}':>10} {summary.success_rate:>7.1%} "
+            f"{summary.name:<{width}} {f'{summary.n_solved}/{summary.n_seeds}':>10} {summary.success_rate:>7.1%} "
             f"{f'[{low:.1%}, {high:.1%}]':>16} {epoch:>13} {summary.n_diverged:>9}   {losses}"
         )
     return "\n".join(lines)

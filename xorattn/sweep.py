@@ -375,14 +375,18 @@ class SweepBatch:
         mixed_bits = (weights * key_bits).sum(dim=2)  # (B, T, T, N) -> (B, T, N)
         mixed = mixed_bits.unsqueeze(2) * w_v.view(w_v.shape[0], -1)  # (B, T, 1, N) * (d_v, N) -> (B, T, d_v, N)
 
-        # Readout: tanh, then the hidden and output linear layers.
+        # Readout: tanh, then the hidden and output linear layers. With nothing
+        # between the two layers, W_o (W_h h + b_h) + b_o = (W_o W_h) h + (W_o b_h + b_o),
+        # and multiplying the weights first touches fewer numbers than computing
+        # the representation of every input.
         features = torch.tanh(mixed.flatten(start_dim=1, end_dim=2))  # (B, T d_v, N)
         hidden_weight = self.joined("hidden.weight")  # (d_repr, T d_v, N)
         hidden_bias = self.joined("hidden.bias")  # (d_repr, N)
-        representation = (features.unsqueeze(1) * hidden_weight).sum(dim=2) + hidden_bias  # (B, d_repr, N)
-        output_weight = self.joined("output.weight")  # (1, d_repr, N)
+        output_weight = self.joined("output.weight").view(hidden_bias.shape)  # (1, d_repr, N) -> (d_repr, N)
         output_bias = self.joined("output.bias")  # (1, N)
-        prediction = (representation * output_weight.view(hidden_bias.shape)).sum(dim=1) + output_bias  # (B, N)
+        readout_weight = (output_weight.unsqueeze(1) * hidden_weight).sum(dim=0)  # (d_repr, 1, N) * (d_repr, T d_v, N) -> (T d_v, N)
+        readout_bias = (output_weight * hidden_bias).sum(dim=0) + output_bias  # (d_repr, N) -> (1, N)
+        prediction = (features * readout_weight).sum(dim=1) + readout_bias  # (B, T d_v, N) -> (B, N)
         return prediction, weights
 
     def train(self, record_losses: bool, record_parameters: bool, progress: bool) -> dict[str, SweepResult]:

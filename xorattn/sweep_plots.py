@@ -68,7 +68,8 @@ def plot_success_rates(
     highs = np.array([summary.interval[1] for summary in summaries])
     colours = [variant_colour(summary.name, index) for index, summary in enumerate(summaries)]
     ax.bar(positions, rates, color=colours, width=0.6)
-    ax.errorbar(positions, rates, yerr=[rates - lows, highs - rates], fmt="none", ecolor="black", capsize=6)
+    errors = np.clip([rates - lows, highs - rates], 0, None)  # clip rounding errors at a rate of 0 or 1
+    ax.errorbar(positions, rates, yerr=errors, fmt="none", ecolor="black", capsize=6)
     for position, summary, high in zip(positions, summaries, highs):
         ax.annotate(
             f"{summary.success_rate:.1%}\n{summary.n_solved}/{summary.n_seeds}", (position, high),
@@ -169,7 +170,7 @@ def plot_loss_bands(
     if not 0 <= low_q < high_q <= 1:
         raise ValueError(f"quantiles must be two numbers with 0 <= low < high <= 1, got {quantiles!r} instead")
 
-    fig, ax = figure_and_axes(ax, figsize=(7.0, 4.2))
+    fig, ax = figure_and_axes(ax, figsize=(8.2, 4.2))
     levels = torch.tensor([low_q, 0.5, high_q], dtype=torch.float64)
     for index, result in enumerate(results):
         colour = variant_colour(result.name, index)
@@ -186,5 +187,128 @@ def plot_loss_bands(
     ax.set_title(title)
     ax.set_xlabel("epoch (full-batch step)")
     ax.set_ylabel("mean squared error (log scale)")
-    ax.legend(loc="lower left", fontsize="small", title=f"median, shaded {low_q:.0%} to {high_q:.0%}", title_fontsize="small")
+    ax.legend(
+        loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small",
+        title=f"median,\nshaded {low_q:.0%} to {high_q:.0%}", title_fontsize="small",
+    )
+    return fig
+
+
+def plot_value_weights(
+    result: SweepResult,
+    axes: Sequence[Axes] | None = None,
+    *,
+    zoom: float = 0.4,
+    title: str = "Value weights after training",
+) -> Figure:
+    """Scatter the first two components of each seed's trained W_v, coloured by outcome.
+
+    The left panel shows all seeds, the right panel the square of half-width
+    zoom around the origin. The dashed diagonals mark |w_1| = |w_2|, where
+    the two value channels have the same gain and tanh treats them as one.
+
+    Parameters
+    ----------
+    result : SweepResult
+        Trained with record_parameters=True and d_v >= 2.
+    axes : two Axes, optional
+        Axes for the full and the zoomed view. A new figure is made if omitted.
+    zoom : float, default 0.4
+        Half-width of the zoomed view, > 0.
+    title : str, default "Value weights after training"
+        Figure title; only set when this function makes the figure.
+
+    Returns
+    -------
+    Figure
+    """
+    if result.parameters is None:
+        raise ValueError(f"result {result.name!r} has no parameters; train it with record_parameters=True")
+    w_v = to_numpy(result.parameters["attention.W_v.weight"][..., 0])  # (S, d_v)
+    if w_v.shape[1] < 2:
+        raise ValueError(f"W_v must have at least 2 components to scatter, got d_v = {w_v.shape[1]}")
+    if not zoom > 0:
+        raise ValueError(f"zoom must be a number > 0, got {zoom!r} instead")
+    if axes is None:
+        fig = Figure(figsize=(10.0, 5.0), layout="constrained")
+        axes = fig.subplots(1, 2)
+        fig.suptitle(title)
+    axes = list(np.ravel(axes))
+    if len(axes) != 2:
+        raise ValueError(f"axes must hold 2 Axes, got {len(axes)} instead")
+    fig = axes[0].figure
+
+    solved = to_numpy(result.solved).astype(bool)
+    full_limit = max(np.abs(w_v[:, :2]).max() * 1.05, zoom)
+    for ax, limit, panel in ((axes[0], full_limit, "all seeds"), (axes[1], zoom, "around the origin")):
+        ax.plot([-limit, limit], [-limit, limit], color="grey", linestyle="--", linewidth=1)
+        ax.plot([-limit, limit], [limit, -limit], color="grey", linestyle="--", linewidth=1, label="|w_1| = |w_2|")
+        ax.scatter(w_v[solved, 0], w_v[solved, 1], s=8, color="tab:green", alpha=0.6, label=f"solved ({solved.sum()})")
+        ax.scatter(
+            w_v[~solved, 0], w_v[~solved, 1], s=8, color="tab:red", alpha=0.6, label=f"not solved ({(~solved).sum()})"
+        )
+        ax.set_xlim(-limit, limit)
+        ax.set_ylim(-limit, limit)
+        ax.set_aspect("equal")
+        ax.set_title(panel)
+        ax.set_xlabel("w_1, first component of W_v")
+        ax.set_ylabel("w_2, second component of W_v")
+    axes[0].legend(loc="upper left", fontsize="small")
+    return fig
+
+
+def plot_training_path(
+    snapshots: dict[int, dict[str, torch.Tensor]],
+    axes: Sequence[Axes] | None = None,
+    *,
+    title: str = "How one run gets stuck",
+) -> Figure:
+    """Draw the attention score q·k/√d_k of a 1-bit token with itself, and the value weights, over epochs.
+
+    A token with bit 1 has query w_q and key w_k, so its score with itself
+    is c = w_q·w_k/√d_k, and with a 0-bit token (key 0) it is 0. Its weight
+    on itself is therefore the logistic function of c.
+
+    Parameters
+    ----------
+    snapshots : dict of int to state dict
+        Parameters after each epoch, as in TrainResult.snapshots.
+    axes : two Axes, optional
+        Axes for the score and for the value weights. A new figure is made if omitted.
+    title : str, default "How one run gets stuck"
+        Figure title; only set when this function makes the figure.
+
+    Returns
+    -------
+    Figure
+    """
+    if len(snapshots) < 2:
+        raise ValueError(f"snapshots must hold at least 2 epochs, got {len(snapshots)}")
+    if axes is None:
+        fig = Figure(figsize=(10.0, 3.8), layout="constrained")
+        axes = fig.subplots(1, 2)
+        fig.suptitle(title)
+    axes = list(np.ravel(axes))
+    if len(axes) != 2:
+        raise ValueError(f"axes must hold 2 Axes, got {len(axes)} instead")
+    fig = axes[0].figure
+
+    epochs = np.array(sorted(snapshots))
+    w_q = np.stack([to_numpy(snapshots[epoch]["attention.W_q.weight"][:, 0]) for epoch in epochs])
+    w_k = np.stack([to_numpy(snapshots[epoch]["attention.W_k.weight"][:, 0]) for epoch in epochs])
+    w_v = np.stack([to_numpy(snapshots[epoch]["attention.W_v.weight"][:, 0]) for epoch in epochs])
+    score = (w_q * w_k).sum(axis=1) / np.sqrt(w_q.shape[1])
+
+    axes[0].plot(epochs, score, color="tab:blue")
+    axes[0].axhline(0, color="grey", linewidth=1)
+    axes[0].set_title("score c of a 1-bit token with itself")
+    axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("c = w_q·w_k / √d_k")
+    for component in range(w_v.shape[1]):
+        axes[1].plot(epochs, w_v[:, component], label=f"w_{component + 1}")
+    axes[1].axhline(0, color="grey", linewidth=1)
+    axes[1].set_title("value weights W_v")
+    axes[1].set_xlabel("epoch")
+    axes[1].set_ylabel("weight")
+    axes[1].legend(loc="best")
     return fig
