@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--epochs", type=int, default=2000, help="training steps per seed (default: %(default)s)")
     parser.add_argument(
-        "--repeats", type=int, default=3, help="timed runs of each sweep; the fastest counts (default: %(default)s)"
+        "--repeats", type=int, default=3, help="timed runs of each sweep, of which the fastest counts (default: %(default)s)"
     )
     args = parser.parse_args(argv)
     for name in ("seeds", "plain_seeds", "epochs", "repeats"):

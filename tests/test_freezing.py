@@ -57,10 +57,10 @@ def test_attention_trains_before_the_freeze():
 def test_optimizer_of_frozen_run_holds_only_readout():
     model = build_model(Config(), 0)
     optimizer = make_optimizer(model, Config(freeze_attention=True, weight_decay=0.01))
-    held = {id(parameter) for group in optimizer.param_groups for parameter in group["params"]}
+    optimized_ids = {id(parameter) for group in optimizer.param_groups for parameter in group["params"]}
     for parameter in model.attention_parameters():
-        assert id(parameter) not in held
-    assert held == {id(getattr(model, layer).weight) for layer in ("hidden", "output")} | {
+        assert id(parameter) not in optimized_ids
+    assert optimized_ids == {id(getattr(model, layer).weight) for layer in ("hidden", "output")} | {
         id(getattr(model, layer).bias) for layer in ("hidden", "output")
     }
 
@@ -105,15 +105,17 @@ def test_sweep_freezes_part_way():
 def test_sweep_optimizers_hold_only_trainable_tensors():
     configs = {name: variant_config(name, Config(weight_decay=0.01)) for name in VARIANTS}
     batch = SweepBatch(configs, list(range(4)), {})
-    held = {id(values) for optimizer in batch.optimizers for group in optimizer.param_groups for values in group["params"]}
+    optimized_ids = {
+        id(values) for optimizer in batch.optimizers for group in optimizer.param_groups for values in group["params"]
+    }
     for blocks in batch.blocks.values():
         for block in blocks:
             frozen_here = [name for name in block.names if block.parameter in frozen_names(configs[name])]
             if frozen_here:
-                assert id(block.values) not in held, (block.parameter, block.names)
+                assert id(block.values) not in optimized_ids, (block.parameter, block.names)
                 assert not block.values.requires_grad
             else:
-                assert id(block.values) in held, (block.parameter, block.names)
+                assert id(block.values) in optimized_ids, (block.parameter, block.names)
 
 
 def frozen_names(config: Config) -> set[str]:

@@ -1,8 +1,8 @@
 """Tests of the batched multi-seed trainer against separate runs of xorattn.train.
 
-How closely a sweep can match separate runs: the batched forward and
+How closely can a sweep match separate runs? The batched forward and
 backward pass add the same terms as a single run but not always in the same
-order, and fused Adam rounds differently in its vectorised loop and in the
+order. Fused Adam also rounds differently in its vectorised loop and in the
 scalar tail that small tensors fall into. So the two computations differ
 by one unit in the last place (about 1e-7 relative) after a few epochs. The
 training dynamics then amplify such a difference: perturbing one initial
@@ -43,7 +43,7 @@ SEEDS = list(range(10))
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    """Run separate trainings on one thread, as the sweep does; the results do not depend on it."""
+    """Run separate trainings on one thread, as the sweep does. Their results do not depend on it."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -71,7 +71,7 @@ def test_sweep_starts_from_build_model_weights(variant):
             assert torch.equal(batch.joined(name)[..., index], values), f"{name} of seed {seed}"
 
 
-def test_sweep_of_all_variants_starts_from_build_model_weights():
+def test_joint_sweep_starts_from_build_model_weights():
     configs = {variant: variant_config(variant) for variant in VARIANTS}
     batch = SweepBatch(configs, SEEDS, {})
     for name, rows in batch.row_blocks():
@@ -303,7 +303,7 @@ def test_train_sweep_rejects_bad_initial_parameters():
 
 def test_result_model_needs_recorded_parameters():
     result = train_sweep({"t": Config(epochs=2)}, 2)["t"]
-    with pytest.raises(ValueError, match="parameters were not recorded"):
+    with pytest.raises(ValueError, match="this result has no trained parameters"):
         result.model(0)
 
 
@@ -389,3 +389,43 @@ def test_format_table_lists_each_summary():
     assert "3/5" in lines[2]
     assert "60.0%" in lines[2]
     assert len(lines) == 3
+
+
+def test_sweep_figures_have_titles_and_labels(short_sweep):
+    from xorattn.sweep_plots import plot_loss_bands, plot_solved_epochs, plot_success_rates, plot_value_weights
+
+    results = list(short_sweep.values())
+    figures = [
+        plot_success_rates([summarize_sweep(result) for result in results]),
+        plot_solved_epochs(results),
+        plot_loss_bands(results),
+        plot_value_weights(short_sweep["trainable"]),
+    ]
+    for figure in figures:
+        for ax in figure.axes:
+            assert ax.get_title()
+            assert ax.get_xlabel()
+        assert figure.axes[0].get_ylabel()
+    assert figures[0].axes[0].get_ylim() == (0, 1.25)
+
+
+def test_training_path_needs_snapshots():
+    from xorattn.sweep_plots import plot_training_path
+
+    run = train(Config(epochs=10), 1, snapshot_epochs=range(0, 11, 2))
+    figure = plot_training_path(run.snapshots)
+    assert [ax.get_title() for ax in figure.axes] == ["score c of a 1-bit token with itself", "value weights W_v"]
+    with pytest.raises(ValueError, match="snapshots must hold at least 2 epochs, got 1"):
+        plot_training_path({0: run.snapshots[0]})
+
+
+def test_sweep_figures_reject_missing_records():
+    from xorattn.sweep_plots import plot_loss_bands, plot_success_rates, plot_value_weights
+
+    result = train_sweep({"t": Config(epochs=5)}, 2)["t"]
+    with pytest.raises(ValueError, match="result 't' has no loss curves. Train it with record_losses=True"):
+        plot_loss_bands([result])
+    with pytest.raises(ValueError, match="result 't' has no parameters. Train it with record_parameters=True"):
+        plot_value_weights(result)
+    with pytest.raises(ValueError, match="summaries must contain at least one SweepSummary"):
+        plot_success_rates([])

@@ -13,7 +13,7 @@ from .sweep import NOT_REACHED, SweepResult
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Return the Wilson score interval for a success rate of successes / n.
 
-    The interval holds every rate p for which the observed rate p̂ lies within
+    The interval contains every rate p for which the observed rate p̂ lies within
     z standard errors of p, |p̂ - p| <= z √(p (1 - p) / n). Solving that
     quadratic in p gives
 
@@ -51,7 +51,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     shrink = 1 + z**2 / n
     centre = (rate + z**2 / (2 * n)) / shrink
     half_width = z / shrink * math.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2))
-    # At 0 or n successes one bound is exactly 0 or 1; computing it would leave a rounding error.
+    # At 0 or n successes one bound is exactly 0 or 1, and computing it would leave a rounding error.
     low = 0.0 if successes == 0 else centre - half_width
     high = 1.0 if successes == n else centre + half_width
     return low, high
@@ -65,7 +65,7 @@ def check_count(value: int, name: str, minimum: int) -> None:
 
 @dataclass(frozen=True)
 class SweepSummary:
-    """What a sweep over many seeds says about one configuration.
+    """Summary statistics of one configuration over the seeds of a sweep.
 
     Attributes
     ----------

@@ -108,11 +108,11 @@ class SweepResult:
         return len(self.seeds)
 
     def model(self, index: int) -> XorAttentionModel:
-        """Return the trained model of row index (needs record_parameters=True)."""
+        """Rebuild the trained model of row index, which needs record_parameters=True."""
         if self.parameters is None:
-            raise ValueError("parameters were not recorded; train with record_parameters=True")
-        if not -self.n_seeds <= index < self.n_seeds:
-            raise ValueError(f"index must be from 0 to {self.n_seeds - 1}, got {index} instead")
+            raise ValueError("this result has no trained parameters. Train with record_parameters=True to rebuild models")
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self.n_seeds:
+            raise ValueError(f"index must be an integer from 0 to {self.n_seeds - 1}, got {index!r} instead")
         model = build_model(self.config, int(self.seeds[index]))
         model.load_state_dict({name: values[index] for name, values in self.parameters.items()})
         return model
@@ -132,8 +132,8 @@ def train_sweep(
     """Train every configuration on every seed, batched, and return the results by name.
 
     Configurations with the same model sizes and number of epochs train in
-    one batched computation; each may have its own mixing, freezing, learning
-    rate, weight decay and solve threshold.
+    one batched computation. Within it each may have its own mixing,
+    freezing, learning rate, weight decay and solve threshold.
 
     Parameters
     ----------
@@ -141,7 +141,7 @@ def train_sweep(
         The configurations to train, by name.
     seeds : int or sequence of int, default 100
         Either a number of seeds, which trains first_seed, first_seed + 1, ...,
-        or the seeds themselves (distinct integers >= 0).
+        or the seeds themselves (distinct integers from 0 to MAX_SEED).
     first_seed : int, default 0
         First seed when seeds is a number.
     record_losses : bool, default False
@@ -155,10 +155,10 @@ def train_sweep(
     progress : bool, default False
         Show a progress bar on standard error.
     num_threads : int or None, default 1
-        PyTorch threads used during training, restored afterwards; None keeps
+        PyTorch threads used during training, restored afterwards. None keeps
         the current setting. One thread is the default because every operation
-        here is small: on a 2-core CPU shared with other jobs, two threads
-        made an epoch more than ten times slower than one.
+        here is small. On a 2-core CPU shared with other jobs (load average 3
+        to 5), two threads made an epoch 4 to 25 times slower than one.
 
     Returns
     -------
@@ -274,9 +274,9 @@ class SweepBatch:
     """
 
     def __init__(self, configs: dict[str, Config], seeds: list[int], initial: Mapping):
-        # Row order: attention mixing first, so that the scores and the
-        # softmax run once over one contiguous block of rows; frozen attention
-        # before trainable attention, so that trainable W_v rows are adjacent.
+        # Rows with attention mixing come first, so that the scores and the
+        # softmax run once over one contiguous block of rows. Among them frozen
+        # attention comes first, so that the rows with a trainable W_v are adjacent.
         self.names = sorted(
             configs, key=lambda name: (configs[name].mixing != "attention", not configs[name].freeze_attention)
         )
@@ -438,7 +438,8 @@ class SweepBatch:
         saved = []
         for block in self.trainable_blocks():
             alive_rows = alive[block.rows]
-            block.values.grad.masked_fill_(~alive_rows, 0.0)  # (*shape, rows); clears NaN gradients too
+            # masked_fill also clears NaN gradients, which multiplying by 0 would keep.
+            block.values.grad.masked_fill_(~alive_rows, 0.0)  # (*shape, rows)
             saved.append((block.values, alive_rows, block.values.detach().clone()))
         self.step()
         with torch.no_grad():
@@ -531,7 +532,7 @@ class TrainingHistory:
 def update_first_epoch(first_epoch: torch.Tensor, flags: torch.Tensor, epochs_before: int) -> None:
     """Set first_epoch (N,) where it is NOT_REACHED and flags (E_block, N) has a True.
 
-    Epochs count from 1; row e of flags is epoch epochs_before + e + 1.
+    Epochs count from 1, and row e of flags is epoch epochs_before + e + 1.
     """
     any_true = flags.any(dim=0)
     first_index = flags.to(torch.uint8).argmax(dim=0)  # argmax returns the first maximum
@@ -603,8 +604,8 @@ def make_optimizers(blocks: list[tuple[Config, torch.Tensor]]) -> list[torch.opt
     """Create fused Adam for tensors without weight decay and fused AdamW for the others.
 
     This is the choice training.make_optimizer makes for a single run. Each
-    tensor is trained with the learning rate and weight decay of its Config;
-    tensors with equal settings share a parameter group.
+    tensor is trained with the learning rate and weight decay of its Config,
+    and tensors with equal settings share a parameter group.
     """
     groups: dict[tuple[float, float], list[torch.Tensor]] = {}
     for config, values in blocks:

@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "xorattn sweep") -> i
     Parameters
     ----------
     argv : sequence of str, optional
-        Arguments after "sweep"; sys.argv[1:] if omitted.
+        Arguments after "sweep", or sys.argv[1:] if omitted.
     prog : str, default "xorattn sweep"
         Program name shown in usage and error messages.
     """
@@ -100,7 +100,7 @@ def build_parser(prog: str = "xorattn sweep") -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--first-seed", type=int, default=0, metavar="N",
-        help="first seed; the sweep trains seeds N, N+1, ... (default: %(default)s)",
+        help="first seed, so that the sweep trains seeds N, N+1, ... (default: %(default)s)",
     )
     parser.add_argument(
         "--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), metavar="NAME",
@@ -187,7 +187,10 @@ def write_outputs(results: dict[str, SweepResult], summaries: list, out_dir: Pat
 
 
 def csv_header() -> list[str]:
-    """Return the CSV column names; attn_IJ_qA_kB is the weight of query token A on key token B for input (I,J)."""
+    """Return the CSV column names.
+
+    attn_IJ_qA_kB is the weight of query token A on key token B for the input (I,J).
+    """
     attention_columns = [
         f"attn_{int(x1)}{int(x2)}_q{query}_k{key}" for x1, x2 in XOR_BITS for query in (1, 2) for key in (1, 2)
     ]
@@ -195,7 +198,7 @@ def csv_header() -> list[str]:
 
 
 def write_csv(results: dict[str, SweepResult], path: Path) -> Path:
-    """Write one row per variant and seed; epochs that never happened are left empty."""
+    """Write one row per variant and seed, leaving epochs that never happened empty."""
     with path.open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(csv_header())

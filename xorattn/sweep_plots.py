@@ -1,8 +1,8 @@
 """Figures for sweeps over many seeds: success rates, epochs to solve and loss-curve bands.
 
 Like xorattn.plotting, each helper draws into the axes it is given, or into
-a new matplotlib Figure made without pyplot, and returns the figure; none
-shows or saves it. Each variant keeps its colour in every figure.
+a new matplotlib Figure made without pyplot, and returns the figure. None of
+them shows or saves it. Each variant keeps its colour in every figure.
 """
 
 from collections.abc import Sequence
@@ -16,8 +16,8 @@ from .plotting import figure_and_axes, to_numpy
 from .stats import SweepSummary
 from .sweep import NOT_REACHED, SweepResult
 
-# One colour per variant, the same in every figure; other names take the
-# next colour of matplotlib's default cycle.
+# One colour per variant, the same in every figure. Other names take a colour
+# from OTHER_COLOURS by their position.
 VARIANT_COLOURS = {
     "trainable": "tab:blue",
     "frozen": "tab:orange",
@@ -95,7 +95,7 @@ def plot_solved_epochs(
 
     All panels share logarithmic bins from epoch 1 to the longest run, so
     their shapes compare. A configuration without solved seeds gets an
-    empty panel that says so.
+    empty panel with the text "no seed solved".
 
     Parameters
     ----------
@@ -165,7 +165,7 @@ def plot_loss_bands(
         raise ValueError("results must contain at least one SweepResult, got none")
     for result in results:
         if result.losses is None:
-            raise ValueError(f"result {result.name!r} has no loss curves; train it with record_losses=True")
+            raise ValueError(f"result {result.name!r} has no loss curves. Train it with record_losses=True")
     low_q, high_q = quantiles
     if not 0 <= low_q < high_q <= 1:
         raise ValueError(f"quantiles must be two numbers with 0 <= low < high <= 1, got {quantiles!r} instead")
@@ -223,7 +223,7 @@ def plot_value_weights(
     Figure
     """
     if result.parameters is None:
-        raise ValueError(f"result {result.name!r} has no parameters; train it with record_parameters=True")
+        raise ValueError(f"result {result.name!r} has no parameters. Train it with record_parameters=True")
     w_v = to_numpy(result.parameters["attention.W_v.weight"][..., 0])  # (S, d_v)
     if w_v.shape[1] < 2:
         raise ValueError(f"W_v must have at least 2 components to scatter, got d_v = {w_v.shape[1]}")

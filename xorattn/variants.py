@@ -16,7 +16,7 @@ from .config import Config
 
 VARIANTS = ("trainable", "frozen", "uniform", "identity")
 
-# Config fields that each variant sets; everything else comes from the base config.
+# Config fields that each variant sets. Everything else comes from the base config.
 VARIANT_SETTINGS = {
     "trainable": {"mixing": "attention", "freeze_attention": False},
     "frozen": {"mixing": "attention", "freeze_attention": True},
