@@ -1,8 +1,11 @@
 """A plain re-implementation of the original experiment's training loop, as the speed baseline.
 
-It keeps the original's habits on purpose: model.train() every epoch, Adam
-with PyTorch's default implementation, the scale factor rebuilt as a tensor
-on every forward pass, and the loss read back as a Python float every epoch.
+It keeps the original's habits on purpose. It calls model.train() every
+epoch and uses Adam's default implementation, which on a CPU updates one
+parameter at a time. It rebuilds the scale factor as a tensor on every
+forward pass and reads the loss back as a Python float every epoch. The layers are created in the same order
+and with the same default initialisation as in xorattn, so with the same seed
+both start from the same weights.
 """
 
 import torch
@@ -11,6 +14,8 @@ from torch import nn
 
 
 class OriginalSelfAttention(nn.Module):
+    """Single-head self-attention with d_k = d_v = d_model, as the original wrote it."""
+
     def __init__(self, d_model: int = 2):
         super().__init__()
         self.d_model = d_model
@@ -29,6 +34,8 @@ class OriginalSelfAttention(nn.Module):
 
 
 class OriginalModel(nn.Module):
+    """Attention, then tanh, then two linear layers; returns (prediction, hidden, weights)."""
+
     def __init__(self, d_model: int = 2):
         super().__init__()
         self.attention = OriginalSelfAttention(d_model)
