@@ -80,3 +80,11 @@ def test_single_value_channel_never_solves(variant):
 def test_improved_config_solves_nearly_every_seed():
     result = train_sweep({"trainable": get_config("improved")}, 200)["trainable"]
     assert result.solved.float().mean() >= 0.98
+
+
+def test_package_exports_named_configs():
+    import xorattn
+
+    assert xorattn.get_config("improved") == CONFIGS["improved"]
+    assert xorattn.VARIANTS == VARIANTS
+    assert xorattn.variant_config("frozen").freeze_attention
