@@ -9,6 +9,8 @@ the machine affects both alike. The medians of the repeated runs are compared.
 The package's `fit` runs on one CPU thread whatever the process setting (see
 the comment there), so the script times both loops twice: at the process's
 default thread count, and with the original loop also limited to one thread.
+Besides wall-clock time it reports the CPU time of the process, which other
+processes disturb less, and which counts the work of every thread.
 """
 
 import argparse
@@ -18,6 +20,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -64,33 +67,41 @@ def format_load() -> str:
         return "unavailable"
 
 
-def time_package(config: Config, seed: int) -> tuple[float, torch.Tensor]:
-    """Train with xorattn.train and return the wall-clock seconds and the losses."""
-    start = time.perf_counter()
+class Run(NamedTuple):
+    """One timed training run."""
+
+    wall: float  # seconds of wall-clock time
+    cpu: float  # seconds of CPU time of this process, summed over its threads
+    losses: torch.Tensor  # (epochs,)
+
+
+def time_package(config: Config, seed: int) -> Run:
+    """Train with xorattn.train and return the times and the losses."""
+    wall, cpu = time.perf_counter(), time.process_time()
     result = train(config, seed)
-    return time.perf_counter() - start, result.losses
+    return Run(time.perf_counter() - wall, time.process_time() - cpu, result.losses)
 
 
-def time_original(epochs: int, seed: int) -> tuple[float, torch.Tensor]:
-    """Train with the original loop and return the wall-clock seconds and the losses."""
-    start = time.perf_counter()
+def time_original(epochs: int, seed: int) -> Run:
+    """Train with the original loop and return the times and the losses."""
+    wall, cpu = time.perf_counter(), time.process_time()
     # The original drew its initial weights from the global generator. With
     # the same seed they equal the package's, because both create the same
     # layers in the same order with PyTorch's default initialisation.
     torch.manual_seed(seed)
     losses = train_original(OriginalModel(), epochs=epochs, lr=Config().lr)
-    return time.perf_counter() - start, torch.tensor(losses)
+    return Run(time.perf_counter() - wall, time.process_time() - cpu, torch.tensor(losses))
 
 
-def compare(config: Config, seed: int, repeats: int) -> dict[str, list[float]]:
+def compare(config: Config, seed: int, repeats: int) -> dict[str, list[Run]]:
     """Time both loops in alternation after one untimed warm-up run of each."""
     time_package(config, seed)
     time_original(config.epochs, seed)
-    times = {"package": [], "original": []}
+    runs = {"package": [], "original": []}
     for _ in range(repeats):
-        times["package"].append(time_package(config, seed)[0])
-        times["original"].append(time_original(config.epochs, seed)[0])
-    return times
+        runs["package"].append(time_package(config, seed))
+        runs["original"].append(time_original(config.epochs, seed))
+    return runs
 
 
 def first_solved_epoch(losses: torch.Tensor, threshold: float) -> int | None:
@@ -99,15 +110,20 @@ def first_solved_epoch(losses: torch.Tensor, threshold: float) -> int | None:
     return int(below[0]) + 1 if len(below) else None
 
 
-def print_table(times: dict[str, list[float]], epochs: int, threads: int) -> None:
-    """Print the median, fastest and slowest run of each loop, and the ratio of the medians."""
-    medians = {name: statistics.median(runs) for name, runs in times.items()}
-    for name, runs in times.items():
+def print_table(runs: dict[str, list[Run]], epochs: int, threads: int) -> None:
+    """Print the median, fastest and slowest run of each loop, and the ratios of the medians."""
+    wall = {name: statistics.median(run.wall for run in loop_runs) for name, loop_runs in runs.items()}
+    cpu = {name: statistics.median(run.cpu for run in loop_runs) for name, loop_runs in runs.items()}
+    for name, loop_runs in runs.items():
+        walls = [run.wall for run in loop_runs]
         print(
-            f"  {name:<9} median {medians[name]:7.3f} s  ({medians[name] / epochs * 1e6:6.0f} µs per step)"
-            f"  fastest {min(runs):.3f} s  slowest {max(runs):.3f} s"
+            f"  {name:<9} median {wall[name]:7.3f} s  ({wall[name] / epochs * 1e6:6.0f} µs per step)"
+            f"  fastest {min(walls):.3f} s  slowest {max(walls):.3f} s  CPU time median {cpu[name]:.3f} s"
         )
-    print(f"  original / package: {medians['original'] / medians['package']:.2f}x  (original loop at {threads} thread(s))")
+    print(
+        f"  original / package: {wall['original'] / wall['package']:.2f}x wall-clock, "
+        f"{cpu['original'] / cpu['package']:.2f}x CPU time  (original loop at {threads} thread(s))"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -122,8 +138,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # The two loops differ only in the last bits of Adam's arithmetic. Their
     # losses agree closely for the first few hundred epochs, which this shows.
-    _, package_losses = time_package(config, args.seed)
-    _, original_losses = time_original(args.epochs, args.seed)
+    package_losses = time_package(config, args.seed).losses
+    original_losses = time_original(args.epochs, args.seed).losses
     print(
         f"first epoch with loss < {config.solve_threshold}: package "
         f"{first_solved_epoch(package_losses, config.solve_threshold)}, original "
