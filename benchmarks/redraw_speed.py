@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
           f"Python {platform.python_version()}, torch {torch.__version__}")
+    print(f"load average at start: {os.getloadavg()[0]:.1f}")
     print(f"grid {PANEL_RESOLUTION} x {PANEL_RESOLUTION}; times in ms per slider move\n")
     print("| callback | moves | median wall | p90 wall | median CPU | median <= 100 ms |")
     print("|---|---|---|---|---|---|")
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table_row("inspector, x2 slider", *time_calls(lambda point: set_slider(x2_slider, point[1]), path)))
 
     print(f"\nbuilding the scrubber ({len(SNAPSHOT_EPOCHS)} saved epochs on the grid): {build_ms:.0f} ms")
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
     return 0
 
 
