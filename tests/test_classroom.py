@@ -427,6 +427,33 @@ def test_cli_student_requires_out():
 # The real notebooks, as committed.
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_notebook_badge_cells_current(path):
+    """Each notebook starts with the badge and setup cells generated from pyproject.toml."""
+    badge, setup = generated_cells(f"notebooks/{path.name}")
+
+    problems = badge_problems(read_notebook(path), badge, setup)
+
+    assert problems == [], f"run `python -m xorattn.classroom badges`: {problems}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_notebook_setup_cell_silent(path):
+    """The committed setup cell has no output, so nbval in a checkout expects none."""
+    setup_cells = [cell for cell in read_notebook(path).cells if has_tag(cell, SETUP_TAG)]
+
+    assert len(setup_cells) == 1
+    assert setup_cells[0].outputs == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_notebook_slide_types_current(path):
+    """Each cell's slide type follows the rule of xorattn.classroom.slides."""
+    problems = slide_problems(read_notebook(path))
+
+    assert problems == [], f"run `python -m xorattn.classroom slides`: {problems[:3]}"
+
+
 def exercise_pairs(nb: nbformat.NotebookNode) -> list[tuple[int, nbformat.NotebookNode, nbformat.NotebookNode]]:
     """Return (index, solution cell, checker cell) for each code solution followed by its checker."""
     pairs = []
