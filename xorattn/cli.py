@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "xorattn") -> int:
 
     print(describe_run(config, args.seed))
     try:
-        result = train_on_one_thread(config, args.seed, log_every=args.log_every or None)
+        result = train(config, args.seed, log_every=args.log_every or None)
     except TrainingDivergedError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
@@ -109,21 +109,6 @@ def run_sweep(argv: list[str], prog: str) -> int:
         print(f"{prog}: error: the sweep command is not available in this installation", file=sys.stderr)
         return 2
     return sweep_main(argv)
-
-
-def train_on_one_thread(config: Config, seed: int, log_every: int | None) -> TrainResult:
-    """Run `train` with one intra-op thread, then restore the caller's thread count.
-
-    The model has a few dozen weights, too few for a second thread to help.
-    On a busy 2-core machine (load average about 8, torch 2.13) the default
-    2000-epoch run took 40-50 s with two threads and 1.5-3.6 s with one.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return train(config, seed, log_every=log_every)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def build_parser(prog: str = "xorattn") -> argparse.ArgumentParser:
