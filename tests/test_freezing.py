@@ -7,6 +7,7 @@ from xorattn import Config, build_model, fit, train
 from xorattn.sweep import SweepBatch, stack_initial_parameters, train_sweep
 from xorattn.training import make_optimizer
 from xorattn.variants import VARIANTS, variant_config
+from xorattn.training import torch_threads
 
 ATTENTION_NAMES = ("attention.W_q.weight", "attention.W_k.weight", "attention.W_v.weight")
 READOUT_NAMES = ("hidden.weight", "hidden.bias", "output.weight", "output.bias")
@@ -14,10 +15,8 @@ READOUT_NAMES = ("hidden.weight", "hidden.bias", "output.weight", "output.bias")
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 def attention_snapshot(model) -> dict[str, torch.Tensor]:

@@ -35,6 +35,7 @@ from xorattn.sweep import (
     train_sweep,
 )
 from xorattn.variants import VARIANTS, variant_config
+from xorattn.training import torch_threads
 
 SHORT_EPOCHS = 20
 RTOL, ATOL = 1e-4, 1e-6
@@ -44,10 +45,8 @@ SEEDS = list(range(10))
 @pytest.fixture(autouse=True)
 def one_thread():
     """Run separate trainings on one thread, as the sweep does. Their results do not depend on it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 def short_config(variant: str, **changes) -> Config:

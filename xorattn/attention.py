@@ -27,7 +27,7 @@ def scaled_dot_product_attention(
     output : Tensor of shape (B, T, d_v)
         Row i is the attention-weighted average of the value vectors for token i.
     attn_weights : Tensor of shape (B, T, T)
-        Row i holds how much token i attends to each token. Rows sum to 1.
+        Row i contains how much token i attends to each token. Rows sum to 1.
     """
     d_k = queries.shape[-1]
 

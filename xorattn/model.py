@@ -19,7 +19,7 @@ from .config import Config
 
 
 class ModelOutput(NamedTuple):
-    """What one forward pass returns, for training and for teaching."""
+    """Outputs of one forward pass, for training and for teaching."""
 
     prediction: torch.Tensor  # (B, 1), trained towards the -1/+1 targets
     attn_weights: torch.Tensor  # (B, T, T), rows sum to 1

@@ -1,4 +1,4 @@
-"""Full-batch training on the four XOR inputs, with a result that says whether XOR was solved."""
+"""Full-batch training on the four XOR inputs, with a result that reports whether XOR was solved."""
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
